@@ -206,6 +206,12 @@ impl Coach {
         &self.config
     }
 
+    /// Reads the fixed system prompt into the model's cache ahead of the first turn.
+    pub async fn prepare(&self) -> Result<(), CoachError> {
+        let prefix = vec![hearth_core::ChatMessage::system(plan::SYSTEM_PROMPT)];
+        self.model.prepare(prefix).await.map_err(CoachError::Model)
+    }
+
     /// Takes one turn. Input errors and storage failures before the message is stored come back
     /// here; once the stream starts, the person's message is already stored.
     pub async fn turn(&self, request: TurnRequest) -> Result<TurnStream, CoachError> {
@@ -387,7 +393,7 @@ impl Coach {
 }
 
 /// The card about relationships that are not safe.
-const UNSAFE_CARD: &str = "signs-relationship-unsafe";
+const UNSAFE_CARD: &str = "unsafe-relationship-signs";
 
 fn cite(card: &Card) -> CitationRef {
     CitationRef {

@@ -83,6 +83,8 @@ pub async fn load_embedded(settings: &Settings) -> anyhow::Result<Arc<Embedded>>
     let mut config = EmbeddedConfig::new(path, name);
     config.threads = settings.model.threads;
     config.context_tokens = settings.model.context_tokens;
+    config.prefix_cache_dir =
+        directories::ProjectDirs::from("", "", "hearth").map(|dirs| dirs.cache_dir().join("prefix"));
     let model = tokio::task::spawn_blocking(move || Embedded::load(config)).await??;
     Ok(Arc::new(model))
 }
@@ -104,7 +106,12 @@ pub async fn open_model(settings: &Settings) -> anyhow::Result<Arc<dyn ChatModel
 pub async fn open_coach(settings: &Settings) -> anyhow::Result<Coach> {
     let store = open_store(settings).await?;
     let model = open_model(settings).await?;
-    Ok(Coach::new(store, model, settings.coach.clone()))
+    let coach = Coach::new(store, model, settings.coach.clone());
+    // A cold cache only costs time, so a failure here is logged, not fatal.
+    if let Err(err) = coach.prepare().await {
+        tracing::warn!(error = %err, "could not prepare the model's prompt cache");
+    }
+    Ok(coach)
 }
 
 async fn ask(coach: &Coach, conversation: Option<String>, text: String, as_json: bool) -> anyhow::Result<()> {

@@ -42,6 +42,9 @@ pub struct EmbeddedConfig {
     pub context_tokens: u32,
     /// How many prompt tokens are evaluated per llama.cpp batch.
     pub batch_tokens: u32,
+    /// Where the KV state of a prepared prefix (the system prompt) is saved, so a fresh process
+    /// loads it in milliseconds instead of reading the prompt again. `None` keeps it in memory only.
+    pub prefix_cache_dir: Option<PathBuf>,
 }
 
 impl EmbeddedConfig {
@@ -52,6 +55,7 @@ impl EmbeddedConfig {
             threads: None,
             context_tokens: 4096,
             batch_tokens: 512,
+            prefix_cache_dir: None,
         }
     }
 
@@ -89,6 +93,8 @@ enum Job {
     Generate { request: ChatRequest, events: tokio_mpsc::Sender<Result<StreamEvent, LlmError>> },
     /// Forget the KV cache (benchmarks use it to measure a cold first turn).
     ClearCache { done: mpsc::SyncSender<()> },
+    /// Read a prefix into the KV cache (from the prefix file when there is one).
+    Prepare { prefix: Vec<ChatMessage>, done: tokio::sync::oneshot::Sender<Result<(), LlmError>> },
 }
 
 impl Embedded {
@@ -138,6 +144,12 @@ impl ChatModel for Embedded {
             .send(Job::Generate { request, events: events_tx })
             .map_err(|_| LlmError::EngineGone)?;
         Ok(Box::pin(ReceiverStream::new(events_rx)))
+    }
+
+    async fn prepare(&self, prefix: Vec<ChatMessage>) -> Result<(), LlmError> {
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        self.jobs.send(Job::Prepare { prefix, done: done_tx }).map_err(|_| LlmError::EngineGone)?;
+        done_rx.await.map_err(|_| LlmError::EngineGone)?
     }
 }
 
@@ -209,7 +221,18 @@ fn engine_thread(
     if ready.send(Ok(info)).is_err() {
         return;
     }
-    let mut engine = Engine { model: &model, template, ctx, cached: Vec::new(), batch_tokens: config.batch_tokens };
+    let mut engine = Engine {
+        model: &model,
+        template,
+        ctx,
+        cached: Vec::new(),
+        batch_tokens: config.batch_tokens,
+        prefix_file_stem: config.prefix_cache_dir.as_ref().map(|dir| {
+            let size = std::fs::metadata(&config.model_path).map_or(0, |m| m.len());
+            let stem = config.model_path.file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+            dir.join(format!("{stem}-{size}-ctx{}", config.context_tokens))
+        }),
+    };
     for job in jobs {
         match job {
             Job::Generate { request, events } => {
@@ -220,6 +243,9 @@ fn engine_thread(
             Job::ClearCache { done } => {
                 engine.forget_cache();
                 let _ = done.send(());
+            }
+            Job::Prepare { prefix, done } => {
+                let _ = done.send(engine.prepare(&prefix));
             }
         }
     }
@@ -233,9 +259,49 @@ struct Engine<'m> {
     ctx: LlamaContext<'m>,
     cached: Vec<LlamaToken>,
     batch_tokens: u32,
+    /// Path stem (model and context size) of saved prefix states; the token hash completes it.
+    prefix_file_stem: Option<PathBuf>,
 }
 
 impl Engine<'_> {
+    /// Brings the KV cache to `prefix`: restored from its saved state file when one matches,
+    /// otherwise read and then saved for the next process.
+    fn prepare(&mut self, prefix: &[ChatMessage]) -> Result<(), LlmError> {
+        let prompt = self.render(prefix, false)?;
+        let tokens = self.model.vocab().tokenize(prompt.as_bytes(), true, true);
+        if tokens.is_empty() || self.cached.starts_with(&tokens) {
+            return Ok(());
+        }
+        let file = self.prefix_file_stem.as_ref().map(|stem| {
+            let mut hasher = std::hash::DefaultHasher::new();
+            std::hash::Hash::hash(&tokens.iter().map(|t| t.0).collect::<Vec<_>>(), &mut hasher);
+            PathBuf::from(format!("{}-{:016x}.kv", stem.display(), std::hash::Hasher::finish(&hasher)))
+        });
+        if let Some(file) = file.as_ref().filter(|f| f.is_file()) {
+            match self.ctx.state_load_file(file, tokens.len()) {
+                Ok(loaded) if loaded == tokens => {
+                    self.cached = loaded;
+                    tracing::debug!(tokens = tokens.len(), "prefix state restored");
+                    return Ok(());
+                }
+                // A stale or foreign file: fall back to reading the prefix.
+                _ => self.forget_cache(),
+            }
+        }
+        self.read_prompt(&tokens).inspect_err(|_| self.forget_cache())?;
+        if let Some(file) = file {
+            let partial = file.with_extension("kv.part");
+            let saved = file.parent().map_or(Ok(()), std::fs::create_dir_all).is_ok()
+                && self.ctx.state_save_file(&partial, &self.cached).is_ok()
+                && std::fs::rename(&partial, &file).is_ok();
+            if !saved {
+                let _ = std::fs::remove_file(&partial);
+                tracing::warn!(path = %file.display(), "could not save the prefix state");
+            }
+        }
+        Ok(())
+    }
+
     fn forget_cache(&mut self) {
         self.ctx.clear_kv_cache();
         self.cached.clear();
@@ -247,7 +313,7 @@ impl Engine<'_> {
         events: &tokio_mpsc::Sender<Result<StreamEvent, LlmError>>,
     ) -> Result<(), LlmError> {
         let started = Instant::now();
-        let prompt = self.render(&request.messages)?;
+        let prompt = self.render(&request.messages, true)?;
         let tokens = self.model.vocab().tokenize(prompt.as_bytes(), true, true);
         let sampling = &request.sampling;
         let limit = self.ctx.n_ctx() as usize;
@@ -279,7 +345,8 @@ impl Engine<'_> {
 
     /// Applies the model's own chat template. Text that looks like a template marker (`<|im_start|>`)
     /// is broken up first, so a message can never forge a turn of another role.
-    fn render(&self, messages: &[ChatMessage]) -> Result<String, LlmError> {
+    /// With `open_reply`, the text ends with the opening of an assistant turn.
+    fn render(&self, messages: &[ChatMessage], open_reply: bool) -> Result<String, LlmError> {
         let chat = messages
             .iter()
             .map(|message| {
@@ -293,7 +360,7 @@ impl Engine<'_> {
             })
             .collect::<Result<Vec<_>, _>>()?;
         self.model
-            .apply_chat_template(&self.template, &chat, true)
+            .apply_chat_template(&self.template, &chat, open_reply)
             .map_err(|err| LlmError::Runtime(format!("could not apply the chat template: {err}")))
     }
 

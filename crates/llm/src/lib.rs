@@ -135,6 +135,12 @@ pub trait ChatModel: Send + Sync {
     /// Starts generating a reply. Errors that happen before the first token (an unreachable server,
     /// an over-long prompt) come back here; later ones arrive as stream items.
     async fn stream(&self, request: ChatRequest) -> Result<ReplyStream, LlmError>;
+
+    /// Reads a prompt prefix that every request will start with (the system prompt) ahead of time,
+    /// so the first reply does not pay for it. Backends without a local cache do nothing.
+    async fn prepare(&self, _prefix: Vec<ChatMessage>) -> Result<(), LlmError> {
+        Ok(())
+    }
 }
 
 /// A whole reply, collected from a stream.

@@ -27,6 +27,10 @@ fn model() -> Arc<Embedded> {
         .clone()
 }
 
+/// The engine has one KV cache; tests that interleave would evict each other's prefixes, so they
+/// take turns.
+static ENGINE_TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn chat(messages: Vec<ChatMessage>, max_tokens: u32) -> ChatRequest {
     let mut request = ChatRequest::new(messages);
     request.sampling.max_tokens = max_tokens;
@@ -37,6 +41,7 @@ const SYSTEM: &str = "You are a kind relationship coach. Answer in two short sen
 
 #[tokio::test]
 async fn generates_and_reuses_the_cached_prefix() {
+    let _turn = ENGINE_TURN.lock().await;
     let model = model();
     let first = vec![ChatMessage::system(SYSTEM), ChatMessage::user("My partner forgot my birthday. What can I do?")];
     let reply = complete(model.as_ref(), chat(first.clone(), 60)).await.expect("first turn");
@@ -59,6 +64,7 @@ async fn generates_and_reuses_the_cached_prefix() {
 
 #[tokio::test]
 async fn dropping_the_stream_cancels_and_the_engine_carries_on() {
+    let _turn = ENGINE_TURN.lock().await;
     let model = model();
     let mut stream = model
         .stream(chat(vec![ChatMessage::user("Tell me a very long story about a lighthouse.")], 400))
@@ -73,8 +79,34 @@ async fn dropping_the_stream_cancels_and_the_engine_carries_on() {
 
 #[tokio::test]
 async fn an_overlong_prompt_is_refused_clearly() {
+    let _turn = ENGINE_TURN.lock().await;
     let model = model();
     let huge = "word ".repeat(5000);
     let result = complete(model.as_ref(), chat(vec![ChatMessage::user(huge)], 16)).await;
     assert!(matches!(result, Err(LlmError::ContextOverflow { .. })), "{result:?}");
+}
+
+#[tokio::test]
+async fn a_prepared_prefix_is_saved_and_restored_by_the_next_engine() {
+    let _turn = ENGINE_TURN.lock().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let prefix = vec![ChatMessage::system(SYSTEM)];
+    let model = model();
+    // The shared engine has no prefix directory; a second engine with one saves the state.
+    let mut config = EmbeddedConfig::new(model.info().path.clone(), SMALL_MODEL);
+    config.context_tokens = 2048;
+    config.prefix_cache_dir = Some(dir.path().to_path_buf());
+    let saving = Embedded::load(config.clone()).expect("second engine");
+    saving.prepare(prefix.clone()).await.expect("prepare");
+    let files: Vec<_> = std::fs::read_dir(dir.path()).expect("dir").flatten().collect();
+    assert_eq!(files.len(), 1, "one saved prefix state");
+    drop(saving);
+
+    // A fresh engine restores it: the first request finds the system prompt cached.
+    let restoring = Embedded::load(config).expect("third engine");
+    restoring.prepare(prefix.clone()).await.expect("restore");
+    let mut messages = prefix;
+    messages.push(ChatMessage::user("Hi!"));
+    let reply = complete(&restoring, chat(messages, 4)).await.expect("reply");
+    assert!(reply.usage.cached_tokens >= 10, "{:?}", reply.usage);
 }
