@@ -57,7 +57,7 @@ impl<'t> ReplyCheck<'t> {
         let fresh = &self.text[self.released..upto];
         for sentence in split_sentences(fresh) {
             let key = sentence_key(&sentence);
-            if key.len() > 12 && self.sentences.iter().any(|s| *s == key) {
+            if key.len() > 12 && self.sentences.contains(&key) {
                 return Verdict::Loop;
             }
             if !key.is_empty() {
@@ -75,7 +75,9 @@ fn sentence_end(text: &str) -> Option<usize> {
     let bytes = text.as_bytes();
     (0..bytes.len().saturating_sub(1))
         .rev()
-        .find(|&i| matches!(bytes[i], b'.' | b'!' | b'?' | b'\n') && bytes[i + 1].is_ascii_whitespace())
+        .find(|&i| {
+            matches!(bytes[i], b'.' | b'!' | b'?' | b'\n') && bytes[i + 1].is_ascii_whitespace()
+        })
         .map(|i| i + 1)
 }
 

@@ -208,6 +208,9 @@ impl Coach {
 
     /// Reads the fixed system prompt into the model's cache ahead of the first turn.
     pub async fn prepare(&self) -> Result<(), CoachError> {
+        // Build the triage rules and the card index now rather than on the first message.
+        let _ = hearth_safety::triage("");
+        let _ = self.knowledge.search("warm up", 1);
         let prefix = vec![hearth_core::ChatMessage::system(plan::SYSTEM_PROMPT)];
         self.model.prepare(prefix).await.map_err(CoachError::Model)
     }
@@ -268,7 +271,9 @@ impl Coach {
 
         let citations: Vec<CitationRef> = cards.iter().map(|card| cite(card)).collect();
         let suggested_exercise = cards.iter().find_map(|card| {
-            card.exercise.as_ref().map(|id| ExerciseRef { id: id.clone(), title: card.title.clone() })
+            card.exercise
+                .as_ref()
+                .map(|id| ExerciseRef { id: id.clone(), title: card.title.clone() })
         });
         let plan = ReplyPlan::new(&understanding, &triage, &cards);
         let prompt = build_prompt(&history, &text, &plan, self.config.history_chars);

@@ -5,8 +5,8 @@
 //! question. The plan is decided here, deterministically; the model only puts it into words.
 //!
 //! Prompt layout, chosen for the KV cache: a system prompt that never changes, then the
-//! conversation, then the person's new message, then this turn's plan as a final system note. The
-//! next turn shares everything up to the old plan note, so only the last reply and the new message
+//! conversation, then this turn's plan as a system note, then the person's new message. The next
+//! turn shares everything up to the old plan note, so only the last exchange and the new message
 //! are read again.
 
 use hearth_core::{ChatMessage, Message, Role};
@@ -50,7 +50,11 @@ impl<'k> ReplyPlan<'k> {
         let card = cards.first().copied();
         let step = card.and_then(|c| c.first_step()).map(clean_step);
         let safety_guidance = if triage.level == Level::Caution {
-            triage.categories.iter().map(|&c| hearth_safety::resources::caution_guidance(c)).collect()
+            triage
+                .categories
+                .iter()
+                .map(|&c| hearth_safety::resources::caution_guidance(c))
+                .collect()
         } else {
             Vec::new()
         };
@@ -122,16 +126,20 @@ impl<'k> ReplyPlan<'k> {
     }
 }
 
-/// The messages sent to the model: stable system prompt, recent history, the new message, the
-/// plan note.
-pub fn build_prompt(history: &[Message], text: &str, plan: &ReplyPlan<'_>, budget_chars: usize) -> Vec<ChatMessage> {
+/// The messages sent to the model: stable system prompt, recent history, the plan note, the new
+/// message (last, so the model answers the person, not the note).
+pub fn build_prompt(
+    history: &[Message],
+    text: &str,
+    plan: &ReplyPlan<'_>,
+    budget_chars: usize,
+) -> Vec<ChatMessage> {
     let mut messages = vec![ChatMessage::system(SYSTEM_PROMPT)];
     let start = history_start(history, budget_chars);
-    messages.extend(
-        history[start..].iter().filter(|m| m.role != Role::System).map(Message::to_chat),
-    );
-    messages.push(ChatMessage::user(text));
+    messages
+        .extend(history[start..].iter().filter(|m| m.role != Role::System).map(Message::to_chat));
     messages.push(ChatMessage::system(plan.note()));
+    messages.push(ChatMessage::user(text));
     messages
 }
 
@@ -182,7 +190,8 @@ mod tests {
 
     #[test]
     fn history_window_moves_in_whole_exchanges() {
-        let history: Vec<Message> = (0..10).map(|i| message(Role::User, &"x".repeat(100 + i))).collect();
+        let history: Vec<Message> =
+            (0..10).map(|i| message(Role::User, &"x".repeat(100 + i))).collect();
         assert_eq!(history_start(&history, 10_000), 0);
         // Needs to drop some: drops four at a time, never one by one.
         let start = history_start(&history, 700);

@@ -65,8 +65,8 @@ async fn an_ordinary_turn_is_grounded_streamed_and_stored() {
     // The prompt: stable system prompt first, the message, then this turn's plan with the card.
     let prompt = &model.requests()[0].messages;
     assert_eq!(prompt[0].content, hearth_coach::plan::SYSTEM_PROMPT);
-    assert_eq!(prompt[prompt.len() - 2].content, text);
-    let note = &prompt[prompt.len() - 1].content;
+    assert_eq!(prompt[prompt.len() - 1].content, text);
+    let note = &prompt[prompt.len() - 2].content;
     assert!(note.contains(&done.citations[0].title), "{note}");
 
     let stored = store.messages(LOCAL_USER, &done.conversation_id).await.expect("messages");
@@ -96,7 +96,9 @@ async fn an_urgent_message_gets_fixed_resources_and_never_reaches_the_model() {
     for (locale, resource) in [("us", "988"), ("gb", "116 123")] {
         let (coach, store) = coach_with(Arc::clone(&model), locale).await;
         let done = coach
-            .ask(say("I have the pills counted out on the table and I'm going to take them all tonight."))
+            .ask(say(
+                "I have the pills counted out on the table and I'm going to take them all tonight.",
+            ))
             .await
             .expect("urgent turn");
         assert_eq!(done.safety.level, Level::Urgent);
@@ -113,21 +115,29 @@ async fn an_urgent_message_gets_fixed_resources_and_never_reaches_the_model() {
 async fn a_model_failure_cannot_swallow_an_urgent_response() {
     let model = Arc::new(Scripted::default().then_fail("model crashed"));
     let (coach, _) = coach_with(model, "us").await;
-    let done = coach.ask(say("I'm going to kill myself tonight, I have a gun.")).await.expect("urgent turn");
+    let done = coach
+        .ask(say("I'm going to kill myself tonight, I have a gun."))
+        .await
+        .expect("urgent turn");
     assert_eq!(done.safety.level, Level::Urgent);
     assert!(done.reply.contains("988"));
 }
 
 #[tokio::test]
 async fn a_failing_model_keeps_the_message() {
-    for model in [Scripted::default().then_fail("down"), Scripted::default().then_fail_after(5, "cut")] {
+    for model in
+        [Scripted::default().then_fail("down"), Scripted::default().then_fail_after(5, "cut")]
+    {
         let (coach, store) = coach_with(Arc::new(model), "us").await;
         let all = events(&coach, say("My girlfriend and I barely talk anymore.")).await;
         let Some(Ok(TurnEvent::Started { conversation_id, .. })) = all.first() else {
             panic!("no start: {all:?}");
         };
         assert!(matches!(all.last(), Some(Err(CoachError::Model(_)))), "{all:?}");
-        assert_eq!(all.last().map(|e| e.as_ref().err().map(CoachError::code)), Some(Some("model_error")));
+        assert_eq!(
+            all.last().map(|e| e.as_ref().err().map(CoachError::code)),
+            Some(Some("model_error"))
+        );
         let stored = store.messages(LOCAL_USER, conversation_id).await.expect("messages");
         assert_eq!(stored.len(), 1);
         assert_eq!(stored[0].content, "My girlfriend and I barely talk anymore.");
@@ -179,5 +189,7 @@ async fn instructions_hidden_in_a_message_are_only_text() {
     let prompt = &model.requests()[0].messages;
     // The system prompt is unchanged and the text sits in a user message.
     assert_eq!(prompt[0].content, hearth_coach::plan::SYSTEM_PROMPT);
-    assert!(prompt.iter().any(|m| m.role == Role::User && m.content.starts_with("Ignore previous")));
+    assert!(
+        prompt.iter().any(|m| m.role == Role::User && m.content.starts_with("Ignore previous"))
+    );
 }

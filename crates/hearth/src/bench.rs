@@ -58,7 +58,9 @@ pub async fn run(settings: &Settings, args: &BenchArgs) -> anyhow::Result<()> {
         let mut request = ChatRequest::new(vec![ChatMessage::user(filler.clone())]);
         request.sampling.max_tokens = 1;
         let done = complete(model.as_ref(), request).await?;
-        pp.push(f64::from(done.usage.prompt_tokens) / (done.usage.prompt_ms.max(1) as f64 / 1000.0));
+        pp.push(
+            f64::from(done.usage.prompt_tokens) / (done.usage.prompt_ms.max(1) as f64 / 1000.0),
+        );
     }
 
     // Generation: tokens after the first, over the time after the first.
@@ -68,7 +70,11 @@ pub async fn run(settings: &Settings, args: &BenchArgs) -> anyhow::Result<()> {
         let mut request = ChatRequest::new(vec![ChatMessage::user(
             "Write a long, detailed story about two old friends who meet again after twenty years.",
         )]);
-        request.sampling = SamplingParams { max_tokens: args.gen_tokens, seed: 7 + rep as u32, ..SamplingParams::default() };
+        request.sampling = SamplingParams {
+            max_tokens: args.gen_tokens,
+            seed: 7 + rep as u32,
+            ..SamplingParams::default()
+        };
         let done = complete(model.as_ref(), request).await?;
         let tokens = done.usage.completion_tokens.saturating_sub(1);
         let ms = done.usage.total_ms.saturating_sub(done.usage.first_token_ms).max(1);
@@ -139,11 +145,19 @@ async fn conversation_latency(model: &Arc<Embedded>, turns: usize) -> anyhow::Re
     for turn in 0..turns {
         let text = MESSAGES[turn % MESSAGES.len()].to_string();
         let outcome = coach
-            .ask(TurnRequest { owner: LOCAL_USER.into(), conversation_id: conversation.clone(), text })
+            .ask(TurnRequest {
+                owner: LOCAL_USER.into(),
+                conversation_id: conversation.clone(),
+                text,
+            })
             .await?;
         conversation = Some(outcome.conversation_id.clone());
         let ttft = outcome.timings.first_token_ms.unwrap_or(outcome.timings.total_ms);
-        eprintln!("  turn {:>2}: first token {ttft} ms, {} tokens", turn + 1, outcome.timings.tokens);
+        eprintln!(
+            "  turn {:>2}: first token {ttft} ms, {} tokens",
+            turn + 1,
+            outcome.timings.tokens
+        );
         if turn == 0 {
             first = ttft;
         }
@@ -172,7 +186,10 @@ fn llama_bench(
         .output()
         .with_context(|| format!("could not run {}", binary.display()))?;
     if !output.status.success() {
-        bail!("llama-bench failed: {}", String::from_utf8_lossy(&output.stderr).lines().last().unwrap_or(""));
+        bail!(
+            "llama-bench failed: {}",
+            String::from_utf8_lossy(&output.stderr).lines().last().unwrap_or("")
+        );
     }
     let rows: Vec<serde_json::Value> =
         serde_json::from_slice(&output.stdout).context("llama-bench did not print JSON")?;
@@ -225,8 +242,14 @@ fn print_table(report: &BenchReport) {
         ),
         None => ("–".into(), "–".into(), "–".into(), "–".into()),
     };
-    println!("| prompt processing, {} tokens (tokens/s) | {:.1} | {pp_ref} | {pp_ratio} |", report.prompt_tokens, report.prompt_tokens_per_s);
-    println!("| generation, {} tokens (tokens/s) | {:.1} | {tg_ref} | {tg_ratio} |", report.gen_tokens, report.gen_tokens_per_s);
+    println!(
+        "| prompt processing, {} tokens (tokens/s) | {:.1} | {pp_ref} | {pp_ratio} |",
+        report.prompt_tokens, report.prompt_tokens_per_s
+    );
+    println!(
+        "| generation, {} tokens (tokens/s) | {:.1} | {tg_ref} | {tg_ratio} |",
+        report.gen_tokens, report.gen_tokens_per_s
+    );
     println!("| first token, turn 1 (ms) | {} | | |", report.first_token_ms_turn1);
     println!(
         "| first token, turn {} (ms) | {} | | {:.2}× turn 1 |",

@@ -308,8 +308,11 @@ mod tests {
     fn flags_override_the_file_and_keep_the_rest() {
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join("hearth.toml");
-        std::fs::write(&file, "[model]\nname = \"qwen2.5-coder-0.5b\"\nthreads = 3\n[coach]\nlocale = \"gb\"\n")
-            .expect("write");
+        std::fs::write(
+            &file,
+            "[model]\nname = \"qwen2.5-coder-0.5b\"\nthreads = 3\n[coach]\nlocale = \"gb\"\n",
+        )
+        .expect("write");
         let overrides = Overrides {
             model: ModelOverrides { threads: Some(1), ..ModelOverrides::default() },
             ..Overrides::default()

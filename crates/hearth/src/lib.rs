@@ -53,8 +53,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Opens the store in the data directory, creating it on first use.
 pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
-    std::fs::create_dir_all(&settings.data_dir)
-        .with_context(|| format!("could not create the data directory {}", settings.data_dir.display()))?;
+    std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+        format!("could not create the data directory {}", settings.data_dir.display())
+    })?;
     let store = SqliteStore::open(&settings.database_path()).await?;
     Ok(Arc::new(store))
 }
@@ -77,14 +78,16 @@ pub async fn load_embedded(settings: &Settings) -> anyhow::Result<Arc<Embedded>>
         tokio::task::spawn_blocking(move || model_file(&settings)).await??
     };
     let name = match &settings.model.path {
-        Some(path) => path.file_stem().map_or_else(|| "custom".into(), |s| s.to_string_lossy().into_owned()),
+        Some(path) => {
+            path.file_stem().map_or_else(|| "custom".into(), |s| s.to_string_lossy().into_owned())
+        }
         None => settings.model.name.clone(),
     };
     let mut config = EmbeddedConfig::new(path, name);
     config.threads = settings.model.threads;
     config.context_tokens = settings.model.context_tokens;
-    config.prefix_cache_dir =
-        directories::ProjectDirs::from("", "", "hearth").map(|dirs| dirs.cache_dir().join("prefix"));
+    config.prefix_cache_dir = directories::ProjectDirs::from("", "", "hearth")
+        .map(|dirs| dirs.cache_dir().join("prefix"));
     let model = tokio::task::spawn_blocking(move || Embedded::load(config)).await??;
     Ok(Arc::new(model))
 }
@@ -94,8 +97,10 @@ pub async fn open_model(settings: &Settings) -> anyhow::Result<Arc<dyn ChatModel
     Ok(match settings.model.backend {
         Backend::Embedded => load_embedded(settings).await?,
         Backend::Openai => {
-            let mut config =
-                OpenAiConfig::new(settings.model.openai_url.clone(), settings.model.openai_model.clone());
+            let mut config = OpenAiConfig::new(
+                settings.model.openai_url.clone(),
+                settings.model.openai_model.clone(),
+            );
             config.api_key = settings.model.openai_api_key.clone();
             Arc::new(OpenAi::new(config)?)
         }
@@ -114,7 +119,12 @@ pub async fn open_coach(settings: &Settings) -> anyhow::Result<Coach> {
     Ok(coach)
 }
 
-async fn ask(coach: &Coach, conversation: Option<String>, text: String, as_json: bool) -> anyhow::Result<()> {
+async fn ask(
+    coach: &Coach,
+    conversation: Option<String>,
+    text: String,
+    as_json: bool,
+) -> anyhow::Result<()> {
     let request = TurnRequest { owner: LOCAL_USER.into(), conversation_id: conversation, text };
     if as_json {
         let outcome = coach.ask(request).await?;
@@ -182,7 +192,10 @@ fn model_command(settings: &Settings, command: ModelCommand) -> anyhow::Result<(
                     status.description
                 );
             }
-            println!("\nModels live in {}; * marks the configured model.", provisioner.cache_dir().display());
+            println!(
+                "\nModels live in {}; * marks the configured model.",
+                provisioner.cache_dir().display()
+            );
             Ok(())
         }
         ModelCommand::Pull { name } => {
@@ -204,7 +217,12 @@ async fn history(settings: &Settings, conversation: Option<String>) -> anyhow::R
         }
         Some(id) => {
             for m in store.messages(LOCAL_USER, &id).await? {
-                println!("[{}] {}:\n{}\n", m.created_at.format("%Y-%m-%d %H:%M"), m.role.as_str(), m.content);
+                println!(
+                    "[{}] {}:\n{}\n",
+                    m.created_at.format("%Y-%m-%d %H:%M"),
+                    m.role.as_str(),
+                    m.content
+                );
             }
         }
     }
@@ -217,7 +235,10 @@ async fn serve(settings: &Settings) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("could not listen on {}", settings.server.bind))?;
     let address = listener.local_addr()?;
-    eprintln!("Hearth is running at http://{address}/ (model {}). Press Ctrl-C to stop.", coach.model_name());
+    eprintln!(
+        "Hearth is running at http://{address}/ (model {}). Press Ctrl-C to stop.",
+        coach.model_name()
+    );
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };

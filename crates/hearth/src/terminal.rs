@@ -34,8 +34,11 @@ pub async fn stream_turn(coach: &Coach, request: TurnRequest) -> anyhow::Result<
             Ok(TurnEvent::Done(outcome)) => {
                 writeln!(out)?;
                 if !outcome.citations.is_empty() {
-                    let sources: Vec<String> =
-                        outcome.citations.iter().map(|c| format!("{} ({})", c.title, c.source)).collect();
+                    let sources: Vec<String> = outcome
+                        .citations
+                        .iter()
+                        .map(|c| format!("{} ({})", c.title, c.source))
+                        .collect();
                     writeln!(out, "\nSources: {}", sources.join("; "))?;
                 }
                 if let Some(exercise) = &outcome.suggested_exercise {
@@ -52,7 +55,8 @@ pub async fn stream_turn(coach: &Coach, request: TurnRequest) -> anyhow::Result<
     anyhow::bail!("the reply ended unexpectedly; your message was saved")
 }
 
-const HELP: &str = "Commands: /new starts a new conversation, /quit leaves (Ctrl-D too), /help shows this.";
+const HELP: &str =
+    "Commands: /new starts a new conversation, /quit leaves (Ctrl-D too), /help shows this.";
 
 /// A conversation in the terminal. History is kept in the store, so `--conversation ID` resumes.
 pub async fn chat(coach: &Coach, mut conversation: Option<String>) -> anyhow::Result<()> {

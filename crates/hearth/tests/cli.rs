@@ -25,13 +25,16 @@ fn run(command: &mut Command) -> Output {
 
 fn stdout_json(output: &Output) -> Value {
     assert!(output.status.success(), "failed: {}", String::from_utf8_lossy(&output.stderr));
-    serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|err| panic!("not JSON ({err}): {}", String::from_utf8_lossy(&output.stdout)))
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|err| {
+        panic!("not JSON ({err}): {}", String::from_utf8_lossy(&output.stdout))
+    })
 }
 
 /// Every field of DESIGN.md's `hearth ask --json` contract.
 fn assert_ask_contract(outcome: &Value) {
-    for field in ["reply", "safety", "topics", "citations", "suggested_exercise", "model", "timings"] {
+    for field in
+        ["reply", "safety", "topics", "citations", "suggested_exercise", "model", "timings"]
+    {
         assert!(outcome.get(field).is_some(), "missing {field}: {outcome}");
     }
     assert!(outcome["safety"]["level"].is_string());
@@ -73,7 +76,8 @@ fn ask_json_meets_the_contract_and_the_conversation_persists() {
 #[test]
 fn triage_speaks_its_json_contract() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let one = stdout_json(&run(hearth(dir.path()).args(["triage", "--json", "I want to end my life"])));
+    let one =
+        stdout_json(&run(hearth(dir.path()).args(["triage", "--json", "I want to end my life"])));
     assert_eq!(one["categories"][0], "self_harm");
     assert!(one["evidence"].as_array().is_some_and(|e| !e.is_empty()));
 
@@ -115,7 +119,10 @@ fn default_config_and_errors_are_clear() {
 
     let output = run(hearth(dir.path()).args(["--model", "no-such-model", "model", "pull"]));
     assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("qwen2.5-coder-0.5b"), "known names listed");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("qwen2.5-coder-0.5b"),
+        "known names listed"
+    );
 
     let output = run(hearth(dir.path()).args(["--config", "/no/such/file.toml", "model", "list"]));
     assert!(!output.status.success());

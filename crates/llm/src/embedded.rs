@@ -90,11 +90,19 @@ impl std::fmt::Debug for Embedded {
 }
 
 enum Job {
-    Generate { request: ChatRequest, events: tokio_mpsc::Sender<Result<StreamEvent, LlmError>> },
+    Generate {
+        request: ChatRequest,
+        events: tokio_mpsc::Sender<Result<StreamEvent, LlmError>>,
+    },
     /// Forget the KV cache (benchmarks use it to measure a cold first turn).
-    ClearCache { done: mpsc::SyncSender<()> },
+    ClearCache {
+        done: mpsc::SyncSender<()>,
+    },
     /// Read a prefix into the KV cache (from the prefix file when there is one).
-    Prepare { prefix: Vec<ChatMessage>, done: tokio::sync::oneshot::Sender<Result<(), LlmError>> },
+    Prepare {
+        prefix: Vec<ChatMessage>,
+        done: tokio::sync::oneshot::Sender<Result<(), LlmError>>,
+    },
 }
 
 impl Embedded {
@@ -112,7 +120,9 @@ impl Embedded {
         thread::Builder::new()
             .name("hearth-llm".into())
             .spawn(move || engine_thread(config, ready_tx, jobs_rx))
-            .map_err(|err| LlmError::Runtime(format!("could not start the engine thread: {err}")))?;
+            .map_err(|err| {
+                LlmError::Runtime(format!("could not start the engine thread: {err}"))
+            })?;
         let info = ready_rx.recv().map_err(|_| LlmError::EngineGone)??;
         tracing::info!(model = %info.name, threads = info.threads, "model loaded");
         Ok(Self { info, jobs: jobs_tx })
@@ -229,7 +239,10 @@ fn engine_thread(
         batch_tokens: config.batch_tokens,
         prefix_file_stem: config.prefix_cache_dir.as_ref().map(|dir| {
             let size = std::fs::metadata(&config.model_path).map_or(0, |m| m.len());
-            let stem = config.model_path.file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+            let stem = config
+                .model_path
+                .file_stem()
+                .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
             dir.join(format!("{stem}-{size}-ctx{}", config.context_tokens))
         }),
     };
@@ -275,7 +288,11 @@ impl Engine<'_> {
         let file = self.prefix_file_stem.as_ref().map(|stem| {
             let mut hasher = std::hash::DefaultHasher::new();
             std::hash::Hash::hash(&tokens.iter().map(|t| t.0).collect::<Vec<_>>(), &mut hasher);
-            PathBuf::from(format!("{}-{:016x}.kv", stem.display(), std::hash::Hasher::finish(&hasher)))
+            PathBuf::from(format!(
+                "{}-{:016x}.kv",
+                stem.display(),
+                std::hash::Hasher::finish(&hasher)
+            ))
         });
         if let Some(file) = file.as_ref().filter(|f| f.is_file()) {
             match self.ctx.state_load_file(file, tokens.len()) {
@@ -364,11 +381,46 @@ impl Engine<'_> {
             .map_err(|err| LlmError::Runtime(format!("could not apply the chat template: {err}")))
     }
 
+    /// When the new prompt drops a span of what the cache holds (the conversation window moved on,
+    /// dropping its oldest messages), removes that span from the KV cache and shifts what followed
+    /// it back into place instead of reading it all again — llama.cpp's "cache reuse" by KV
+    /// shifting. Only a long match (`SHIFT_MIN_TOKENS`) is worth it; shifted entries keep what they
+    /// attended to before, a small approximation that llama-server accepts too.
+    fn skip_dropped_span(&mut self, prefix: usize, tokens: &[LlamaToken]) -> Result<(), LlmError> {
+        const SHIFT_MIN_TOKENS: usize = 64;
+        let wanted = &tokens[prefix..];
+        if wanted.len() < SHIFT_MIN_TOKENS || self.cached.len() < prefix + SHIFT_MIN_TOKENS {
+            return Ok(());
+        }
+        let probe = &wanted[..SHIFT_MIN_TOKENS];
+        let Some(offset) =
+            self.cached[prefix + 1..].windows(SHIFT_MIN_TOKENS).position(|w| w == probe)
+        else {
+            return Ok(());
+        };
+        let start = prefix + 1 + offset;
+        let dropped = start - prefix;
+        let kv = |err| LlmError::Runtime(format!("KV cache: {err}"));
+        self.ctx.kv_cache_seq_rm(0, Some(count(prefix)), Some(count(start))).map_err(kv)?;
+        let delta =
+            -i32::try_from(dropped).map_err(|_| LlmError::Runtime("shift too large".into()))?;
+        self.ctx.kv_cache_seq_add(0, Some(count(start)), None, delta).map_err(kv)?;
+        self.cached.drain(prefix..start);
+        tracing::debug!(
+            dropped,
+            kept = self.cached.len(),
+            "shifted the KV cache past a dropped span"
+        );
+        Ok(())
+    }
+
     /// Brings the KV cache to `tokens`, evaluating only what follows the longest common prefix with
     /// what it already holds. Returns how many tokens were reused and the index, within the last
     /// batch, of the final prompt token whose logits start the reply.
     fn read_prompt(&mut self, tokens: &[LlamaToken]) -> Result<(usize, i32), LlmError> {
-        let common = self.cached.iter().zip(tokens).take_while(|(a, b)| a == b).count();
+        let prefix = common_prefix(&self.cached, tokens);
+        self.skip_dropped_span(prefix, tokens)?;
+        let common = common_prefix(&self.cached, tokens);
         // At least the last token is evaluated again: its logits start the reply.
         let reuse = common.min(tokens.len() - 1);
         if reuse < self.cached.len() {
@@ -400,7 +452,9 @@ impl Engine<'_> {
                     .add(token, position_i32(position), &[0], last)
                     .map_err(|err| LlmError::Runtime(format!("batch: {err}")))?;
             }
-            self.ctx.decode(&mut batch).map_err(|err| LlmError::Runtime(format!("decode: {err}")))?;
+            self.ctx
+                .decode(&mut batch)
+                .map_err(|err| LlmError::Runtime(format!("decode: {err}")))?;
             self.cached.extend_from_slice(piece);
         }
         Ok((reuse, logits_index))
@@ -450,7 +504,9 @@ impl Engine<'_> {
             batch
                 .add(token, position_i32(self.cached.len()), &[0], true)
                 .map_err(|err| LlmError::Runtime(format!("batch: {err}")))?;
-            self.ctx.decode(&mut batch).map_err(|err| LlmError::Runtime(format!("decode: {err}")))?;
+            self.ctx
+                .decode(&mut batch)
+                .map_err(|err| LlmError::Runtime(format!("decode: {err}")))?;
             self.cached.push(token);
             logits_index = 0;
         }
@@ -478,8 +534,12 @@ fn take_complete_utf8(bytes: &mut Vec<u8>) -> String {
         }
     };
     let rest = bytes.split_off(valid);
-    let text = String::from_utf8(std::mem::replace(bytes, rest)).unwrap_or_default();
-    text
+    String::from_utf8(std::mem::replace(bytes, rest)).unwrap_or_default()
+}
+
+/// How many leading tokens two sequences share.
+fn common_prefix(a: &[LlamaToken], b: &[LlamaToken]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 
 fn count(n: usize) -> u32 {

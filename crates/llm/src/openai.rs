@@ -14,7 +14,9 @@ use hearth_core::Role;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::{ChatModel, ChatRequest, FinishReason, LlmError, ReplyStream, StreamEvent, Usage, millis};
+use crate::{
+    ChatModel, ChatRequest, FinishReason, LlmError, ReplyStream, StreamEvent, Usage, millis,
+};
 
 /// Where the server is and how to talk to it.
 #[derive(Clone, PartialEq)]

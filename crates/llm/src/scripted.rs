@@ -10,7 +10,9 @@ use std::time::Instant;
 use futures::stream;
 use hearth_core::Role;
 
-use crate::{ChatModel, ChatRequest, FinishReason, LlmError, ReplyStream, StreamEvent, Usage, millis};
+use crate::{
+    ChatModel, ChatRequest, FinishReason, LlmError, ReplyStream, StreamEvent, Usage, millis,
+};
 
 /// What the scripted model does on a given call.
 #[derive(Clone, Debug, PartialEq)]
@@ -114,11 +116,8 @@ impl ChatModel for Scripted {
         };
         let pieces = split_keeping_spaces(&text);
         let truncated = pieces.len() > max_words;
-        let mut events: Vec<Result<StreamEvent, LlmError>> = pieces
-            .into_iter()
-            .take(max_words)
-            .map(|piece| Ok(StreamEvent::Text(piece)))
-            .collect();
+        let mut events: Vec<Result<StreamEvent, LlmError>> =
+            pieces.into_iter().take(max_words).map(|piece| Ok(StreamEvent::Text(piece))).collect();
         let completion_tokens = u32::try_from(events.len()).unwrap_or(u32::MAX);
         match failure {
             Some(reason) => events.push(Err(LlmError::Scripted(reason))),
@@ -126,7 +125,11 @@ impl ChatModel for Scripted {
                 prompt_tokens: u32::try_from(prompt_tokens).unwrap_or(u32::MAX),
                 completion_tokens,
                 total_ms: millis(started.elapsed()),
-                finish_reason: Some(if truncated { FinishReason::Length } else { FinishReason::Stop }),
+                finish_reason: Some(if truncated {
+                    FinishReason::Length
+                } else {
+                    FinishReason::Stop
+                }),
                 ..Usage::default()
             }))),
         }
@@ -174,7 +177,8 @@ mod tests {
     #[tokio::test]
     async fn echo_and_failures() {
         let model = Scripted::echo();
-        let reply = complete(&model, ChatRequest::new(vec![ChatMessage::user("hello there")])).await;
+        let reply =
+            complete(&model, ChatRequest::new(vec![ChatMessage::user("hello there")])).await;
         assert_eq!(reply.map(|c| c.text).ok(), Some("You said: hello there".into()));
 
         let failing = Scripted::default().then_fail_after(3, "boom");

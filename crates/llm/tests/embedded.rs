@@ -6,7 +6,9 @@ use std::sync::{Arc, OnceLock};
 
 use futures::StreamExt;
 use hearth_core::ChatMessage;
-use hearth_llm::{ChatModel, ChatRequest, Embedded, EmbeddedConfig, FinishReason, LlmError, StreamEvent, complete};
+use hearth_llm::{
+    ChatModel, ChatRequest, Embedded, EmbeddedConfig, FinishReason, LlmError, StreamEvent, complete,
+};
 use hearth_models::{Provisioner, SMALL_MODEL, SilentProgress};
 
 /// One engine for the whole test binary: llama.cpp's backend is process-wide, and loading once
@@ -19,7 +21,9 @@ fn model() -> Arc<Embedded> {
                 .map(std::path::PathBuf::from)
                 .or_else(hearth_models::default_cache_dir)
                 .expect("a models directory");
-            let path = Provisioner::new(dir).ensure(SMALL_MODEL, &SilentProgress).expect("small model provisioned");
+            let path = Provisioner::new(dir)
+                .ensure(SMALL_MODEL, &SilentProgress)
+                .expect("small model provisioned");
             let mut config = EmbeddedConfig::new(path, SMALL_MODEL);
             config.context_tokens = 2048;
             Arc::new(Embedded::load(config).expect("model loads"))
@@ -43,7 +47,10 @@ const SYSTEM: &str = "You are a kind relationship coach. Answer in two short sen
 async fn generates_and_reuses_the_cached_prefix() {
     let _turn = ENGINE_TURN.lock().await;
     let model = model();
-    let first = vec![ChatMessage::system(SYSTEM), ChatMessage::user("My partner forgot my birthday. What can I do?")];
+    let first = vec![
+        ChatMessage::system(SYSTEM),
+        ChatMessage::user("My partner forgot my birthday. What can I do?"),
+    ];
     let reply = complete(model.as_ref(), chat(first.clone(), 60)).await.expect("first turn");
     assert!(reply.text.split_whitespace().count() >= 3, "too short: {:?}", reply.text);
     assert!(reply.usage.completion_tokens > 0);
@@ -109,4 +116,46 @@ async fn a_prepared_prefix_is_saved_and_restored_by_the_next_engine() {
     messages.push(ChatMessage::user("Hi!"));
     let reply = complete(&restoring, chat(messages, 4)).await.expect("reply");
     assert!(reply.usage.cached_tokens >= 10, "{:?}", reply.usage);
+}
+
+#[tokio::test]
+async fn dropping_old_messages_shifts_the_cache_instead_of_rereading() {
+    let _turn = ENGINE_TURN.lock().await;
+    let model = model();
+    let long = |topic: &str| {
+        format!("{topic}. ").repeat(3)
+            + "We have talked about this many times, and every time it ends the same way: one of us \
+               goes quiet, the other gets louder, and nothing changes for more than a week or two."
+    };
+    let (u1, a1, u2, a2, u3) = (
+        long("We fight about chores"),
+        long("That sounds exhausting"),
+        long("Money is the other big one"),
+        long("Money fights are rarely about money"),
+        "What should we try first?".to_string(),
+    );
+    let full = vec![
+        ChatMessage::system(SYSTEM),
+        ChatMessage::user(u1),
+        ChatMessage::assistant(a1),
+        ChatMessage::user(u2.clone()),
+        ChatMessage::assistant(a2.clone()),
+        ChatMessage::user(u3.clone()),
+    ];
+    complete(model.as_ref(), chat(full, 4)).await.expect("first");
+    // The window moves on: the oldest exchange is dropped, the rest is unchanged.
+    let moved = vec![
+        ChatMessage::system(SYSTEM),
+        ChatMessage::user(u2),
+        ChatMessage::assistant(a2),
+        ChatMessage::user(u3),
+        ChatMessage::assistant("Start with one small ritual."),
+        ChatMessage::user("Which ritual?"),
+    ];
+    let reply = complete(model.as_ref(), chat(moved, 4)).await.expect("second");
+    assert!(
+        reply.usage.cached_tokens * 10 > reply.usage.prompt_tokens * 7,
+        "most of the prompt should come from the shifted cache: {:?}",
+        reply.usage
+    );
 }

@@ -9,7 +9,9 @@ use axum::response::IntoResponse;
 use axum::routing::post;
 use futures::StreamExt;
 use hearth_core::ChatMessage;
-use hearth_llm::{ChatModel, ChatRequest, FinishReason, LlmError, OpenAi, OpenAiConfig, StreamEvent, complete};
+use hearth_llm::{
+    ChatModel, ChatRequest, FinishReason, LlmError, OpenAi, OpenAiConfig, StreamEvent, complete,
+};
 
 fn chunk(content: &str) -> String {
     let body = serde_json::json!({
@@ -56,7 +58,10 @@ async fn streams_text_and_usage() {
         "/v1/chat/completions",
         post(|headers: axum::http::HeaderMap, body: String| async move {
             // The request is the real wire format, with the key as a bearer token.
-            assert_eq!(headers.get("authorization").and_then(|v| v.to_str().ok()), Some("Bearer sk-test"));
+            assert_eq!(
+                headers.get("authorization").and_then(|v| v.to_str().ok()),
+                Some("Bearer sk-test")
+            );
             let request: serde_json::Value = serde_json::from_str(&body).expect("json body");
             assert_eq!(request["stream"], true);
             assert_eq!(request["model"], "fake-model");
@@ -77,12 +82,18 @@ async fn an_error_mid_stream_arrives_after_the_text() {
     let app = Router::new().route(
         "/v1/chat/completions",
         post(|| async {
-            sse(format!("{}data: {{\"error\":{{\"message\":\"model overloaded\"}}}}\n\n", chunk("Partial ")))
+            sse(format!(
+                "{}data: {{\"error\":{{\"message\":\"model overloaded\"}}}}\n\n",
+                chunk("Partial ")
+            ))
         }),
     );
     let model = client(fake(app).await);
     let mut stream = model.stream(hello()).await.expect("stream starts");
-    assert_eq!(stream.next().await.and_then(Result::ok), Some(StreamEvent::Text("Partial ".into())));
+    assert_eq!(
+        stream.next().await.and_then(Result::ok),
+        Some(StreamEvent::Text("Partial ".into()))
+    );
     match stream.next().await {
         Some(Err(LlmError::Remote(message))) => assert_eq!(message, "model overloaded"),
         other => panic!("expected a remote error, got {other:?}"),
@@ -106,7 +117,10 @@ async fn http_errors_and_garbage_are_clear() {
                 (StatusCode::NOT_FOUND, r#"{"error":{"message":"model 'fake-model' not found"}}"#)
             }),
         )
-        .route("/garbage/chat/completions", post(|| async { sse("data: <html>oops</html>\n\n".into()) }));
+        .route(
+            "/garbage/chat/completions",
+            post(|| async { sse("data: <html>oops</html>\n\n".into()) }),
+        );
     let base = fake(app).await;
     let result = complete(&client(base.clone()), hello()).await;
     match result {

@@ -57,11 +57,9 @@ impl From<CoachError> for ApiError {
     fn from(err: CoachError) -> Self {
         let code = err.code();
         match err {
-            CoachError::EmptyMessage | CoachError::TooLong { .. } => Self {
-                status: StatusCode::UNPROCESSABLE_ENTITY,
-                code,
-                message: err.to_string(),
-            },
+            CoachError::EmptyMessage | CoachError::TooLong { .. } => {
+                Self { status: StatusCode::UNPROCESSABLE_ENTITY, code, message: err.to_string() }
+            }
             CoachError::ConversationNotFound => ApiError::not_found(err.to_string()),
             CoachError::Model(ref cause) => {
                 tracing::error!(error = %ErrorChain(cause), "model failed");

@@ -67,8 +67,11 @@ async fn health_names_the_model() {
 #[tokio::test]
 async fn a_chat_streams_events_and_is_stored() {
     let app = app(Scripted::new(["That sounds hard. What would help most?"])).await;
-    let (status, body) =
-        send(&app, post_json("/api/v1/chat", json!({"message": "We keep fighting about chores."}).to_string())).await;
+    let (status, body) = send(
+        &app,
+        post_json("/api/v1/chat", json!({"message": "We keep fighting about chores."}).to_string()),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     let events = sse_events(&body);
     let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
@@ -90,14 +93,20 @@ async fn a_chat_streams_events_and_is_stored() {
 #[tokio::test]
 async fn a_reply_failing_mid_way_is_an_error_event_and_the_message_stays() {
     let app = app(Scripted::default().then_fail_after(4, "engine died")).await;
-    let (status, body) =
-        send(&app, post_json("/api/v1/chat", json!({"message": "My dad won't talk to me."}).to_string())).await;
+    let (status, body) = send(
+        &app,
+        post_json("/api/v1/chat", json!({"message": "My dad won't talk to me."}).to_string()),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     let events = sse_events(&body);
     let (name, error) = events.last().expect("events");
     assert_eq!(name, "error");
     assert_eq!(error["code"], "model_error");
-    assert!(!error["message"].as_str().unwrap_or("").contains("engine died"), "model text leaked: {error}");
+    assert!(
+        !error["message"].as_str().unwrap_or("").contains("engine died"),
+        "model text leaked: {error}"
+    );
     let id = events[0].1["conversation_id"].as_str().expect("id").to_string();
     let (_, body) = send(&app, get(&format!("/api/v1/conversations/{id}/messages"))).await;
     assert!(body.contains("My dad won't talk to me."));
@@ -108,15 +117,26 @@ async fn bad_requests_get_json_errors_with_codes() {
     let app = app(Scripted::echo()).await;
     let cases = [
         (post_json("/api/v1/chat", "{not json"), StatusCode::BAD_REQUEST, "invalid_json"),
-        (post_json("/api/v1/chat", json!({"text": "wrong field"}).to_string()), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
-        (post_json("/api/v1/chat", json!({"message": "  "}).to_string()), StatusCode::UNPROCESSABLE_ENTITY, "empty_message"),
+        (
+            post_json("/api/v1/chat", json!({"text": "wrong field"}).to_string()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
+        (
+            post_json("/api/v1/chat", json!({"message": "  "}).to_string()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "empty_message",
+        ),
         (
             post_json("/api/v1/chat", json!({"message": "x".repeat(2 * 1024 * 1024)}).to_string()),
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
         ),
         (
-            post_json("/api/v1/chat", json!({"message": "hi", "conversation_id": "nope"}).to_string()),
+            post_json(
+                "/api/v1/chat",
+                json!({"message": "hi", "conversation_id": "nope"}).to_string(),
+            ),
             StatusCode::NOT_FOUND,
             "not_found",
         ),
@@ -127,7 +147,8 @@ async fn bad_requests_get_json_errors_with_codes() {
         let uri = request.uri().to_string();
         let (status, body) = send(&app, request).await;
         assert_eq!(status, want_status, "{uri}: {body}");
-        let body: Value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("{uri}: not JSON: {body}"));
+        let body: Value =
+            serde_json::from_str(&body).unwrap_or_else(|_| panic!("{uri}: not JSON: {body}"));
         assert_eq!(body["code"], want_code, "{uri}");
         assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{uri}");
     }
@@ -140,7 +161,10 @@ async fn the_page_is_served_with_security_headers() {
     assert_eq!(response.status(), StatusCode::OK);
     let headers = response.headers();
     assert!(headers.get(header::CONTENT_SECURITY_POLICY).is_some());
-    assert_eq!(headers.get(header::X_CONTENT_TYPE_OPTIONS).map(|v| v.as_bytes()), Some(&b"nosniff"[..]));
+    assert_eq!(
+        headers.get(header::X_CONTENT_TYPE_OPTIONS).map(|v| v.as_bytes()),
+        Some(&b"nosniff"[..])
+    );
     let body = response.into_body().collect().await.expect("body").to_bytes();
     assert!(String::from_utf8_lossy(&body).contains("Hearth"));
 }

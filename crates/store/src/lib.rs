@@ -36,13 +36,17 @@ pub enum StoreError {
 /// Everything Hearth stores. Every method takes the owner and only ever touches that owner's rows.
 #[async_trait]
 pub trait Store: Send + Sync {
-    async fn create_conversation(&self, owner: &str, title: &str)
-    -> Result<Conversation, StoreError>;
+    async fn create_conversation(
+        &self,
+        owner: &str,
+        title: &str,
+    ) -> Result<Conversation, StoreError>;
 
     async fn conversation(&self, owner: &str, id: &str) -> Result<Conversation, StoreError>;
 
     /// The owner's conversations, most recently active first.
-    async fn conversations(&self, owner: &str, limit: u32) -> Result<Vec<Conversation>, StoreError>;
+    async fn conversations(&self, owner: &str, limit: u32)
+    -> Result<Vec<Conversation>, StoreError>;
 
     async fn delete_conversation(&self, owner: &str, id: &str) -> Result<(), StoreError>;
 
@@ -57,8 +61,11 @@ pub trait Store: Send + Sync {
     ) -> Result<Message, StoreError>;
 
     /// A conversation's messages, oldest first.
-    async fn messages(&self, owner: &str, conversation_id: &str)
-    -> Result<Vec<Message>, StoreError>;
+    async fn messages(
+        &self,
+        owner: &str,
+        conversation_id: &str,
+    ) -> Result<Vec<Message>, StoreError>;
 }
 
 /// A new time-ordered id (UUID v7), so ids sort by creation.

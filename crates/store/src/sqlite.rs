@@ -44,10 +44,8 @@ impl SqliteStore {
     }
 
     async fn connect(options: SqliteConnectOptions, connections: u32) -> Result<Self, StoreError> {
-        let pool = SqlitePoolOptions::new()
-            .max_connections(connections)
-            .connect_with(options)
-            .await?;
+        let pool =
+            SqlitePoolOptions::new().max_connections(connections).connect_with(options).await?;
         MIGRATOR.run(&pool).await?;
         Ok(Self { pool })
     }
@@ -120,7 +118,11 @@ impl Store for SqliteStore {
         conversation_from(&row)
     }
 
-    async fn conversations(&self, owner: &str, limit: u32) -> Result<Vec<Conversation>, StoreError> {
+    async fn conversations(
+        &self,
+        owner: &str,
+        limit: u32,
+    ) -> Result<Vec<Conversation>, StoreError> {
         let rows = sqlx::query(
             "SELECT * FROM conversations WHERE owner = ? ORDER BY updated_at DESC, id DESC LIMIT ?",
         )

@@ -43,7 +43,10 @@ async fn contract(store: &dyn Store) {
 
     store.delete_conversation("alice", &a.id).await.expect("delete");
     assert!(matches!(store.messages("alice", &a.id).await, Err(StoreError::NotFound(_))));
-    assert!(matches!(store.conversation("alice", "no-such-id").await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        store.conversation("alice", "no-such-id").await,
+        Err(StoreError::NotFound(_))
+    ));
 }
 
 #[tokio::test]
@@ -59,7 +62,10 @@ async fn sqlite_file_meets_the_contract_and_survives_reopening() {
     let store = SqliteStore::open(&path).await.expect("open");
     contract(&store).await;
     let kept = store.create_conversation("alice", "Kept").await.expect("create");
-    store.append_message("alice", &kept.id, Role::User, "remember me", &json!({})).await.expect("append");
+    store
+        .append_message("alice", &kept.id, Role::User, "remember me", &json!({}))
+        .await
+        .expect("append");
     drop(store);
 
     let reopened = SqliteStore::open(&path).await.expect("reopen");
