@@ -13,8 +13,11 @@ fn hearth(data_dir: &std::path::Path) -> Command {
         .env("HOME", std::env::var_os("HOME").unwrap_or_default())
         .env("HEARTH_DATA_DIR", data_dir)
         .env("HF_HUB_OFFLINE", "1");
-    if let Some(dir) = std::env::var_os("HEARTH_MODELS_DIR") {
-        command.env("HEARTH_MODELS_DIR", dir);
+    // Where the models were provisioned (by `scripts/test`) must stay visible.
+    for kept in ["HEARTH_MODELS_DIR", "XDG_DATA_HOME", "XDG_CACHE_HOME", "HEARTH_WHEEL_DIR"] {
+        if let Some(value) = std::env::var_os(kept) {
+            command.env(kept, value);
+        }
     }
     command
 }

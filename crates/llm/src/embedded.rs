@@ -342,6 +342,7 @@ impl Engine<'_> {
         let (cached, logits_index) =
             self.read_prompt(&tokens).inspect_err(|_| self.forget_cache())?;
         let prompt_ms = millis(started.elapsed());
+        tracing::debug!(prompt = tokens.len(), reused = cached, prompt_ms, "prompt read");
 
         let mut usage = Usage {
             prompt_tokens: count(tokens.len()),
@@ -386,17 +387,18 @@ impl Engine<'_> {
     /// it back into place instead of reading it all again — llama.cpp's "cache reuse" by KV
     /// shifting. Only a long match (`SHIFT_MIN_TOKENS`) is worth it; shifted entries keep what they
     /// attended to before, a small approximation that llama-server accepts too.
-    fn skip_dropped_span(&mut self, prefix: usize, tokens: &[LlamaToken]) -> Result<(), LlmError> {
+    /// Returns whether it shifted.
+    fn skip_dropped_span(&mut self, prefix: usize, tokens: &[LlamaToken]) -> Result<bool, LlmError> {
         const SHIFT_MIN_TOKENS: usize = 64;
         let wanted = &tokens[prefix..];
-        if wanted.len() < SHIFT_MIN_TOKENS || self.cached.len() < prefix + SHIFT_MIN_TOKENS {
-            return Ok(());
+        if wanted.len() < SHIFT_MIN_TOKENS || self.cached.len() < prefix + 1 + SHIFT_MIN_TOKENS {
+            return Ok(false);
         }
         let probe = &wanted[..SHIFT_MIN_TOKENS];
         let Some(offset) =
             self.cached[prefix + 1..].windows(SHIFT_MIN_TOKENS).position(|w| w == probe)
         else {
-            return Ok(());
+            return Ok(false);
         };
         let start = prefix + 1 + offset;
         let dropped = start - prefix;
@@ -411,15 +413,21 @@ impl Engine<'_> {
             kept = self.cached.len(),
             "shifted the KV cache past a dropped span"
         );
-        Ok(())
+        Ok(true)
     }
 
     /// Brings the KV cache to `tokens`, evaluating only what follows the longest common prefix with
     /// what it already holds. Returns how many tokens were reused and the index, within the last
     /// batch, of the final prompt token whose logits start the reply.
     fn read_prompt(&mut self, tokens: &[LlamaToken]) -> Result<(usize, i32), LlmError> {
-        let prefix = common_prefix(&self.cached, tokens);
-        self.skip_dropped_span(prefix, tokens)?;
+        // A moved window can drop two spans (the oldest messages, and the previous turn's plan
+        // note): skip as many as match, a few at most.
+        for _ in 0..4 {
+            let prefix = common_prefix(&self.cached, tokens);
+            if !self.skip_dropped_span(prefix, tokens)? {
+                break;
+            }
+        }
         let common = common_prefix(&self.cached, tokens);
         // At least the last token is evaluated again: its logits start the reply.
         let reuse = common.min(tokens.len() - 1);
