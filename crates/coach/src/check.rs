@@ -20,14 +20,24 @@ pub enum Verdict {
 #[derive(Debug)]
 pub struct ReplyCheck<'t> {
     triage: &'t Triage,
+    /// Everything the model wrote.
     text: String,
+    /// How much of `text` has been judged and released.
     released: usize,
+    /// What the person has been shown (released text with note labels removed).
+    shown: String,
     sentences: Vec<String>,
 }
 
 impl<'t> ReplyCheck<'t> {
     pub fn new(triage: &'t Triage) -> Self {
-        Self { triage, text: String::new(), released: 0, sentences: Vec::new() }
+        Self {
+            triage,
+            text: String::new(),
+            released: 0,
+            shown: String::new(),
+            sentences: Vec::new(),
+        }
     }
 
     /// Adds a piece of the reply; returns what may be shown now.
@@ -46,7 +56,7 @@ impl<'t> ReplyCheck<'t> {
 
     /// The text released so far (what the person has seen).
     pub fn released(&self) -> &str {
-        &self.text[..self.released]
+        &self.shown
     }
 
     fn judge(&mut self, upto: usize) -> Verdict {
@@ -64,9 +74,30 @@ impl<'t> ReplyCheck<'t> {
                 self.sentences.push(key);
             }
         }
+        let shown = scrub_note_labels(fresh);
         self.released = upto;
-        Verdict::Release(fresh.to_string())
+        self.shown.push_str(&shown);
+        Verdict::Release(shown)
     }
+}
+
+/// Small models sometimes copy the wording of their private plan note into the reply ("Suggest they
+/// try this: …"). Those instructions are for the model, not the person: rewrite or drop them.
+const NOTE_LABELS: &[(&str, &str)] = &[
+    ("Suggest they try this: ", "You could try this: "),
+    ("Suggest they try this:", "You could try this:"),
+    ("End with one short open question: ", ""),
+    ("End with one short open question:", ""),
+    ("End with one short open question.", ""),
+    ("Private notes for your next reply", ""),
+    ("my private notes", "research"),
+    ("your private notes", "research"),
+];
+
+fn scrub_note_labels(text: &str) -> String {
+    NOTE_LABELS
+        .iter()
+        .fold(text.to_string(), |text, (label, replacement)| text.replace(label, replacement))
 }
 
 /// The byte offset just after the last sentence end in `text` (a `.`, `!`, `?` or newline followed
@@ -133,6 +164,16 @@ mod tests {
         assert!(matches!(first, Verdict::Release(ref s) if !s.is_empty()));
         assert_eq!(check.push("you could try a GENTLE start-up tonight! "), Verdict::Loop);
         assert_eq!(check.released(), "You could try a gentle start-up tonight.");
+    }
+
+    #[test]
+    fn plan_note_wording_never_reaches_the_person() {
+        let triage = Triage::default();
+        let mut check = ReplyCheck::new(&triage);
+        check.push("Suggest they try this: a chore audit. ");
+        check.push("End with one short open question: What feels fair to you?");
+        check.finish();
+        assert_eq!(check.released(), "You could try this: a chore audit. What feels fair to you?");
     }
 
     #[test]

@@ -23,9 +23,9 @@ friends and family. You are not a therapist and you do not diagnose.
 How you reply:
 - Speak directly to the person, in plain everyday words, like a kind friend who knows the research.
 - Keep it short: 4 to 7 sentences, under 150 words, no headings, no lists unless giving a script.
-- First reflect what they feel in one sentence. Then share one insight from the coaching note you are \
-given, naming its source briefly. Then suggest one concrete next step they can do this week, with \
-words they could say if useful. End with at most one open question.
+- Write natural, flowing prose in your own voice. First reflect what they feel in one sentence. Then \
+share one idea from your private notes, naming its source briefly. Then suggest one concrete step \
+for this week, with words they could say if useful. End with at most one open question.
 - Be fair to people who are not in the room: help the person imagine the other side too. Never \
 insult or diagnose someone who is not present.
 - Never invent research, statistics or phone numbers.
@@ -70,39 +70,41 @@ impl<'k> ReplyPlan<'k> {
         }
     }
 
-    /// The note appended after the person's message: this turn's instructions.
+    /// The private note placed before the person's message: this turn's moves, written as plain
+    /// prose (small models copy labelled lists, headings and all, into their reply).
     pub fn note(&self) -> String {
-        let mut note = String::from("Coaching note for this reply (do not mention this note):\n");
+        let mut note = String::from(
+            "Private notes for your next reply. Use them in your own words; never quote or mention them.\n",
+        );
         if self.feelings.is_empty() {
-            note.push_str("- Reflect what the person seems to feel, tentatively.\n");
+            note.push_str("Gently name what the person may be feeling.");
         } else {
-            note.push_str(&format!(
-                "- Reflect that they seem to feel {}.\n",
-                join_words(&self.feelings)
-            ));
+            note.push_str(&format!("They seem to feel {}.", join_words(&self.feelings)));
         }
         if let Some(card) = self.card {
-            let source = card.citations.first().map(|c| c.source()).unwrap_or_default();
+            let source = card.citations.first().map(|c| c.short_authors()).unwrap_or_default();
+            let year = card.citations.first().map(|c| c.year.to_string()).unwrap_or_default();
             note.push_str(&format!(
-                "- Insight to share, from \"{}\" ({source}): {}\n",
-                card.title, card.summary
+                " A useful idea ({source}, {year}): {}",
+                first_sentences(&card.summary, 2)
             ));
         }
         if let Some(step) = &self.step {
-            note.push_str(&format!("- Concrete next step to suggest: {step}\n"));
+            note.push_str(&format!(" Suggest they try this: {step}"));
         }
         if self.perspective {
             note.push_str(
-                "- They told one side of the story: gently help them imagine how the other person \
-                 might see it, without taking sides.\n",
+                " They told one side of the story: help them wonder how the other person sees it, \
+                 without taking sides.",
             );
         }
         for guidance in &self.safety_guidance {
-            note.push_str(&format!("- Safety: {guidance}\n"));
+            note.push_str(&format!(" {guidance}"));
         }
         if self.ask_question {
-            note.push_str("- End with one open question.\n");
+            note.push_str(" End with one short open question.");
         }
+        note.push('\n');
         note
     }
 
@@ -157,6 +159,20 @@ fn history_start(history: &[Message], budget_chars: usize) -> usize {
         start = (start + STEP).min(history.len());
     }
     start
+}
+
+/// The first `n` sentences of a text.
+fn first_sentences(text: &str, n: usize) -> &str {
+    let mut seen = 0;
+    for (index, ch) in text.char_indices() {
+        if matches!(ch, '.' | '!' | '?') {
+            seen += 1;
+            if seen == n {
+                return &text[..index + ch.len_utf8()];
+            }
+        }
+    }
+    text
 }
 
 fn join_words(words: &[&str]) -> String {

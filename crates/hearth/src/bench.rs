@@ -124,7 +124,10 @@ pub async fn run(settings: &Settings, args: &BenchArgs) -> anyhow::Result<()> {
 /// Time to first token of a real coaching turn, through the coach (triage, retrieval, prompt,
 /// KV-cache reuse and all): a first turn with an empty cache, then a conversation of `turns` turns
 /// started the way Hearth starts (system prompt prepared): its turn 1 and its last turn.
-async fn conversation_latency(model: &Arc<Embedded>, turns: usize) -> anyhow::Result<(u64, u64, u64)> {
+async fn conversation_latency(
+    model: &Arc<Embedded>,
+    turns: usize,
+) -> anyhow::Result<(u64, u64, u64)> {
     const MESSAGES: &[&str] = &[
         "My partner and I keep fighting about chores and I feel unheard.",
         "Last night it happened again: I asked for help with the dishes and he said I nag.",
@@ -147,7 +150,11 @@ async fn conversation_latency(model: &Arc<Embedded>, turns: usize) -> anyhow::Re
 
     model.clear_cache()?;
     let cold_turn = coach
-        .ask(TurnRequest { owner: LOCAL_USER.into(), conversation_id: None, text: MESSAGES[0].into() })
+        .ask(TurnRequest {
+            owner: LOCAL_USER.into(),
+            conversation_id: None,
+            text: MESSAGES[0].into(),
+        })
         .await?;
     let cold = cold_turn.timings.first_token_ms.unwrap_or(cold_turn.timings.total_ms);
     eprintln!("  cold first turn: first token {cold} ms");
@@ -264,8 +271,14 @@ fn print_table(report: &BenchReport) {
         "| generation, {} tokens (tokens/s) | {:.1} | {tg_ref} | {tg_ratio} |",
         report.gen_tokens, report.gen_tokens_per_s
     );
-    println!("| first token, first turn with an empty cache (ms) | {} | | |", report.first_token_ms_cold);
-    println!("| first token, turn 1, system prompt prepared at start (ms) | {} | | |", report.first_token_ms_turn1);
+    println!(
+        "| first token, first turn with an empty cache (ms) | {} | | |",
+        report.first_token_ms_cold
+    );
+    println!(
+        "| first token, turn 1, system prompt prepared at start (ms) | {} | | |",
+        report.first_token_ms_turn1
+    );
     println!(
         "| first token, turn {} (ms) | {} | | {:.2}× turn 1 |",
         report.turn_n,

@@ -388,7 +388,11 @@ impl Engine<'_> {
     /// shifting. Only a long match (`SHIFT_MIN_TOKENS`) is worth it; shifted entries keep what they
     /// attended to before, a small approximation that llama-server accepts too.
     /// Returns whether it shifted.
-    fn skip_dropped_span(&mut self, prefix: usize, tokens: &[LlamaToken]) -> Result<bool, LlmError> {
+    fn skip_dropped_span(
+        &mut self,
+        prefix: usize,
+        tokens: &[LlamaToken],
+    ) -> Result<bool, LlmError> {
         const SHIFT_MIN_TOKENS: usize = 64;
         let wanted = &tokens[prefix..];
         if wanted.len() < SHIFT_MIN_TOKENS || self.cached.len() < prefix + 1 + SHIFT_MIN_TOKENS {
