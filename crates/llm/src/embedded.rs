@@ -483,7 +483,12 @@ impl Engine<'_> {
         usage: &mut Usage,
     ) -> Result<Option<FinishReason>, LlmError> {
         let vocab = self.model.vocab();
+        // Top-k first: the later samplers (the repetition penalty looks every candidate up in its
+        // history) then touch 40 candidates instead of the whole 150k-token vocabulary on every
+        // token. The penalty only lowers repeated tokens, so applying it within the top k changes
+        // little.
         let mut sampler = LlamaSampler::chain_simple([
+            LlamaSampler::top_k(sampling.top_k),
             LlamaSampler::penalties(
                 self.model.n_vocab(),
                 sampling.repeat_last_n,
@@ -491,7 +496,6 @@ impl Engine<'_> {
                 0.0,
                 0.0,
             ),
-            LlamaSampler::top_k(sampling.top_k),
             LlamaSampler::top_p(sampling.top_p, 1),
             LlamaSampler::temp(sampling.temperature),
             LlamaSampler::dist(sampling.seed),
