@@ -67,7 +67,8 @@ async fn an_ordinary_turn_is_grounded_streamed_and_stored() {
     assert_eq!(prompt[0].content, hearth_coach::plan::SYSTEM_PROMPT);
     assert_eq!(prompt[prompt.len() - 1].content, text);
     let note = &prompt[prompt.len() - 2].content;
-    let card = hearth_knowledge::Knowledge::builtin().card(&done.citations[0].id).expect("cited card");
+    let card =
+        hearth_knowledge::Knowledge::builtin().card(&done.citations[0].id).expect("cited card");
     let first_sentence = card.summary.split_inclusive('.').next().unwrap_or_default();
     assert!(note.contains(first_sentence), "{note}");
 

@@ -159,3 +159,41 @@ fn ask_json_on_the_embedded_small_model() {
     assert!(outcome["timings"]["tokens"].as_u64().unwrap_or(0) > 0);
     assert!(outcome["timings"]["first_token_ms"].as_u64().is_some());
 }
+
+#[test]
+fn chat_in_the_terminal_keeps_history_and_starts_over_on_new() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = hearth(dir.path())
+        .args(["--backend", "scripted", "chat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let script =
+        "We fight about money.\nIt happened again.\n/new\nA different worry.\n/bogus\n/quit\n";
+    child.stdin.take().expect("stdin").write_all(script.as_bytes()).expect("write");
+    let output = child.wait_with_output().expect("wait");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let text = String::from_utf8_lossy(&output.stdout);
+    // The scripted model echoes; each message was answered in turn.
+    assert!(text.contains("You said: We fight about money."), "{text}");
+    assert!(text.contains("You said: It happened again."), "{text}");
+    assert!(text.contains("Started a new conversation."), "{text}");
+    assert!(text.contains("Unknown command"), "{text}");
+
+    // Two conversations were stored: the first with two exchanges, the second with one.
+    let listed = run(hearth(dir.path()).arg("history"));
+    let ids: Vec<String> = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .filter_map(|line| line.split_whitespace().next().map(str::to_string))
+        .collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    let sizes: Vec<usize> = ids
+        .iter()
+        .map(|id| {
+            let shown = run(hearth(dir.path()).args(["history", id]));
+            String::from_utf8_lossy(&shown.stdout).matches("user:").count()
+        })
+        .collect();
+    assert_eq!(sizes, [1, 2], "newest first");
+}
