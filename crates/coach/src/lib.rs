@@ -273,7 +273,7 @@ impl Coach {
         let suggested_exercise = cards.iter().find_map(|card| {
             card.exercise
                 .as_ref()
-                .map(|id| ExerciseRef { id: id.clone(), title: card.title.clone() })
+                .map(|id| ExerciseRef { id: id.clone(), title: exercise_title(id) })
         });
         let plan = ReplyPlan::new(&understanding, &triage, &cards);
         let prompt = build_prompt(&history, &text, &plan, self.config.history_chars);
@@ -399,6 +399,14 @@ impl Coach {
 
 /// The card about relationships that are not safe.
 const UNSAFE_CARD: &str = "unsafe-relationship-signs";
+
+/// A readable name for an exercise id (`chore-audit` → "Chore audit") until the exercise library
+/// (with its own titles) exists.
+fn exercise_title(id: &str) -> String {
+    let words = id.replace('-', " ");
+    let mut chars = words.chars();
+    chars.next().map_or_else(String::new, |first| first.to_uppercase().chain(chars).collect())
+}
 
 fn cite(card: &Card) -> CitationRef {
     CitationRef {

@@ -196,3 +196,15 @@ async fn instructions_hidden_in_a_message_are_only_text() {
         prompt.iter().any(|m| m.role == Role::User && m.content.starts_with("Ignore previous"))
     );
 }
+
+#[tokio::test]
+async fn the_suggested_exercise_is_named_for_the_exercise_not_the_card() {
+    let (coach, _) = coach_with(Arc::new(Scripted::new([GOOD_REPLY])), "us").await;
+    let done = coach
+        .ask(say("We keep fighting about chores and who does the dishes."))
+        .await
+        .expect("turn");
+    let exercise = done.suggested_exercise.expect("the chores card suggests an exercise");
+    assert!(!exercise.id.is_empty());
+    assert_eq!(exercise.title.to_lowercase(), exercise.id.replace('-', " "));
+}
