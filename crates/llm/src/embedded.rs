@@ -13,7 +13,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Instant;
 
-use hearth_core::{ChatMessage, Role};
+use hearth_core::ChatMessage;
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::llama_backend::LlamaBackend;
@@ -368,11 +368,7 @@ impl Engine<'_> {
         let chat = messages
             .iter()
             .map(|message| {
-                let role = match message.role {
-                    Role::System => "system",
-                    Role::User => "user",
-                    Role::Assistant => "assistant",
-                };
+                let role = message.role.as_str();
                 LlamaChatMessage::new(role.into(), neutralise_markers(&message.content))
                     .map_err(|err| LlmError::Runtime(format!("bad chat message: {err}")))
             })

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use eventsource_stream::Eventsource;
 use futures::StreamExt;
-use hearth_core::Role;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -172,11 +171,7 @@ impl ChatModel for OpenAi {
             .messages
             .iter()
             .map(|m| {
-                let role = match m.role {
-                    Role::System => "system",
-                    Role::User => "user",
-                    Role::Assistant => "assistant",
-                };
+                let role = m.role.as_str();
                 json!({ "role": role, "content": m.content })
             })
             .collect();
